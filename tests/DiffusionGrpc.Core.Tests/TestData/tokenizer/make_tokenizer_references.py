@@ -81,6 +81,15 @@ prompts += ["&notit; &notin;", "&#x80;&#0;&#13;&#xD800;&#1;&#x110000;&#999999999
 for word in ["&amp;", "&#39;", "&lt;", "&gt;", "&quot;", "&#x27;", "&apos;", "&hellip;"]:
     prompts.append(f"one{word}two {word} three")
 
+# Every character that Python's str.lower() changes, 16 to a prompt (checks the lowercasing and \p{L}).
+changed = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and chr(c).lower() != chr(c)]
+for i in range(0, len(changed), 16):
+    prompts.append(" ".join(changed[i:i + 16]))
+# Every whitespace character between words, and at both ends.
+for c in range(0x3001):
+    if chr(c).isspace():
+        prompts.append(f"{chr(c)}a{chr(c)}{chr(c)}b {chr(c)}")
+
 cases = []
 for p in prompts:
     ids = tokenizer.encode(p)
