@@ -145,6 +145,7 @@ public sealed class TorchGenerator
         }
         double u1 = NextDoubleUniform();
         double u2 = NextDoubleUniform();
+        // torch 1.13 computes log(1 - u2); newer releases log1p(-u2), at most an ulp of double apart.
         double r = Math.Sqrt(-2.0 * Math.Log(1.0 - u2));
         double theta = 2.0 * Math.PI * u1;
         _nextDoubleNormal = r * Math.Sin(theta);
