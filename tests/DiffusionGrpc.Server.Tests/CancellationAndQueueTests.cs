@@ -7,7 +7,8 @@ namespace DiffusionGrpc.Server.Tests;
 /// <summary>Cancellation, deadlines and the bounded denoiser queue, each on a host of its own.</summary>
 public sealed class CancellationAndQueueTests
 {
-    private static GenerateRequest Long(int steps = 1000) => new() { Prompt = "a red circle", Steps = steps, Seed = 1, Preview = new PreviewOptions { Kind = PreviewKind.None } };
+    // VAE previews as PNG on every step keep the tiny fixture busy for seconds over 1000 steps.
+    private static GenerateRequest Long(int steps = 1000) => new() { Prompt = "a red circle", Steps = steps, Seed = 1, Preview = new PreviewOptions { Kind = PreviewKind.Vae, Format = ImageFormat.Png } };
 
     [Fact]
     public async Task Cancelling_a_generation_stops_the_denoiser_within_a_step_and_frees_it()

@@ -39,7 +39,8 @@ public static class DiffusionHost
         var section = configuration.GetSection(DiffusionOptions.Section);
         services.Configure<DiffusionOptions>(section);
         var settings = section.Get<DiffusionOptions>() ?? new DiffusionOptions();
-        var roles = ServiceRolesParser.Parse(settings.Roles);
+        // "Diffusion:Roles=TextEncoder,Denoiser" (a scalar) does not bind to an array: read it as well.
+        var roles = ServiceRolesParser.Parse(section["Roles"] is { } scalar ? [scalar] : settings.Roles);
         services.AddSingleton(new HostRoles(roles));
 
         services.AddGrpc(grpc =>

@@ -93,7 +93,7 @@ public sealed record DenoiseJob(DiffusionModel Model, IScheduler Scheduler, Deno
 
         bool guided = uncond is not null && request.GuidanceScale > 1f;
         bool embedded = unet.TimestepCondSize > 0;
-        var inputs = new DenoiseInputs(batch, text, guided ? uncond : null, uncondRows, length, hidden, height / 8, width / 8, request.GuidanceScale);
+        var inputs = new DenoiseInputs(batch, text, guided ? new ReadOnlyMemory<float>(uncond) : null, uncondRows, length, hidden, height / 8, width / 8, request.GuidanceScale);
         var started = new DenoiseStarted
         {
             Model = model.Id,

@@ -46,6 +46,9 @@ public static class StageChannels
     /// <summary>The one service the channel asks for: the resolver factory of the addresses.</summary>
     private sealed class SingleServiceProvider(ResolverFactory factory) : IServiceProvider
     {
-        public object? GetService(Type serviceType) => serviceType == typeof(ResolverFactory) ? factory : null;
+        public object? GetService(Type serviceType) =>
+            serviceType == typeof(ResolverFactory) ? factory
+            : serviceType == typeof(IEnumerable<ResolverFactory>) ? new[] { factory }
+            : null;
     }
 }
