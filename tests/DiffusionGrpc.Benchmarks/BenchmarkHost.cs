@@ -1,9 +1,6 @@
 using DiffusionGrpc.Client;
 using DiffusionGrpc.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace DiffusionGrpc.Benchmarks;
@@ -26,11 +23,8 @@ internal sealed class BenchmarkHost : IAsyncDisposable
 
     public static async Task<BenchmarkHost> StartAsync(string modelsPath, params string[] settings)
     {
-        var args = new List<string> { "--urls", "http://127.0.0.1:0", $"--Diffusion:ModelsPath={modelsPath}" };
-        args.AddRange(settings.Select(s => "--" + s));
-        var app = DiffusionHost.Create(args.ToArray(), b => b.Logging.ClearProviders().SetMinimumLevel(LogLevel.Error));
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var args = new[] { $"--Diffusion:ModelsPath={modelsPath}" }.Concat(settings.Select(s => "--" + s));
+        var (app, address) = await DiffusionHost.StartOnLoopbackAsync(args, b => b.Logging.ClearProviders().SetMinimumLevel(LogLevel.Error));
         var host = new BenchmarkHost(app, address);
         await host.WaitServingAsync();
         return host;

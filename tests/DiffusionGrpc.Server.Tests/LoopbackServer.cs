@@ -3,9 +3,6 @@ using DiffusionGrpc.Server.Hosting;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace DiffusionGrpc.Server.Tests;
@@ -42,16 +39,13 @@ public sealed class LoopbackServer : IAsyncDisposable
     /// <summary>Starts a host over the fixture models with extra configuration <c>Key=Value</c>, and waits until it reports SERVING.</summary>
     public static async Task<LoopbackServer> StartAsync(params string[] settings)
     {
-        var args = new List<string> { "--urls", "http://127.0.0.1:0", $"--Diffusion:ModelsPath={TestPaths.FixtureModels}", "--Diffusion:ExecutionProvider=cpu" };
-        args.AddRange(settings.Select(s => "--" + s));
+        var args = new[] { $"--Diffusion:ModelsPath={TestPaths.FixtureModels}", "--Diffusion:ExecutionProvider=cpu" }.Concat(settings.Select(s => "--" + s));
         var logs = new LogCollector();
-        var app = DiffusionHost.Create(args.ToArray(), builder =>
+        var (app, address) = await DiffusionHost.StartOnLoopbackAsync(args, builder =>
         {
             builder.Logging.ClearProviders();
             builder.Logging.AddProvider(logs);
         });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var server = new LoopbackServer(app, address, logs);
         await server.WaitUntilServingAsync();
         return server;

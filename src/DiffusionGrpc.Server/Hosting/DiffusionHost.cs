@@ -33,6 +33,19 @@ public static class DiffusionHost
         return app;
     }
 
+    /// <summary>
+    /// Starts a host on a free loopback port (h2c) and returns it with its address: the CLI's in-process
+    /// server, the tests and the benchmarks use it.
+    /// </summary>
+    public static async Task<(WebApplication App, string Address)> StartOnLoopbackAsync(IEnumerable<string> args, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default)
+    {
+        var app = Create(["--urls", "http://127.0.0.1:0", .. args], configure);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var addresses = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses;
+        return (app, addresses.First());
+    }
+
     /// <summary>Registers the services of the configured roles.</summary>
     public static void AddDiffusionServices(IServiceCollection services, IConfiguration configuration)
     {
