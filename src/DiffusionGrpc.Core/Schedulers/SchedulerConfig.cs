@@ -226,7 +226,7 @@ public sealed class SchedulerConfig
             OriginalInferenceSteps = p.Int("original_inference_steps", 1, 100_000),
             UseKarrasSigmas = p.Bool("use_karras_sigmas"),
             SkipPrkSteps = p.Bool("skip_prk_steps"),
-            Thresholding = p.Bool("thresholding"),
+            Thresholding = p.FalseOnly("thresholding"),
             DynamicThresholdingRatio = p.Double("dynamic_thresholding_ratio", 0, 1),
             SampleMaxValue = p.Double("sample_max_value", 0, double.MaxValue),
             SolverOrder = p.Int("solver_order", 1, 3),

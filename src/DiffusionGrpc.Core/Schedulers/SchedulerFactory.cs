@@ -15,7 +15,8 @@ public sealed class SchedulerFactory
 {
     /// <summary>The types this factory implements.</summary>
     public static bool IsImplemented(SchedulerType type) =>
-        type is SchedulerType.Lms or SchedulerType.Euler or SchedulerType.EulerAncestral or SchedulerType.Ddim or SchedulerType.Pndm;
+        type is SchedulerType.Lms or SchedulerType.Euler or SchedulerType.EulerAncestral or SchedulerType.Ddim or SchedulerType.Pndm
+            or SchedulerType.DpmSolverMultistep or SchedulerType.Lcm;
 
     /// <summary>Resolves the chosen scheduler and its options without creating it.</summary>
     /// <exception cref="SchedulerUnsupportedException">Neither the overrides nor the config name an implemented scheduler.</exception>
@@ -45,9 +46,13 @@ public sealed class SchedulerFactory
             SchedulerType.EulerAncestral => new EulerAncestralDiscreteScheduler(settings, steps),
             SchedulerType.Ddim => new DdimScheduler(settings, steps),
             SchedulerType.Pndm => new PndmScheduler(settings, steps),
-            _ => throw new SchedulerOptionException("scheduler.kind", $"{settings.Type} is not implemented yet; allowed: LMS, EULER, EULER_ANCESTRAL, DDIM, PNDM"),
+            SchedulerType.DpmSolverMultistep => new DpmSolverMultistepScheduler(settings, steps),
+            SchedulerType.Lcm => new LcmScheduler(settings, steps),
+            _ => throw new SchedulerOptionException("scheduler.kind", $"{settings.Type} is not implemented; allowed: {Allowed}"),
         };
     }
+
+    private const string Allowed = "LMS, EULER, EULER_ANCESTRAL, DDIM, PNDM, DPMPP_2M, LCM";
 
     private static SchedulerSettings Settings(SchedulerConfig config, SchedulerOverrides overrides)
     {
@@ -58,12 +63,13 @@ public sealed class SchedulerFactory
             {
                 throw new SchedulerUnsupportedException(config.ClassName);
             }
-            throw new SchedulerOptionException("scheduler.kind", $"{type} is not implemented yet; allowed: LMS, EULER, EULER_ANCESTRAL, DDIM, PNDM");
+            throw new SchedulerOptionException("scheduler.kind", $"{type} is not implemented; allowed: {Allowed}");
         }
-        bool karrasCapable = type is SchedulerType.Lms or SchedulerType.Euler or SchedulerType.EulerAncestral or SchedulerType.DpmSolverMultistep;
+        // EulerAncestralDiscreteScheduler has no use_karras_sigmas in diffusers.
+        bool karrasCapable = type is SchedulerType.Lms or SchedulerType.Euler or SchedulerType.DpmSolverMultistep;
         if (overrides.UseKarrasSigmas == true && !karrasCapable)
         {
-            throw new SchedulerOptionException("scheduler.use_karras_sigmas", $"is supported by LMS, EULER, EULER_ANCESTRAL and DPMPP_2M only, not {type}");
+            throw new SchedulerOptionException("scheduler.use_karras_sigmas", $"is supported by LMS, EULER and DPMPP_2M only, not {type}");
         }
         if (overrides.Eta != 0 && type != SchedulerType.Ddim)
         {
