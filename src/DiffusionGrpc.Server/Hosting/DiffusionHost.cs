@@ -25,6 +25,8 @@ public static class DiffusionHost
         var builder = WebApplication.CreateBuilder(args);
         // gRPC without TLS needs HTTP/2 only: Http1AndHttp2 without TLS silently serves HTTP/1.1 (h2c is never negotiated).
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http2));
+        // Browsers (gRPC-Web, JSON, the web page) get a second, HTTP/1.1 listener: Diffusion:WebUrls.
+        WebFrontend.ConfigureListeners(builder);
         AddDiffusionServices(builder.Services, builder.Configuration);
         configure?.Invoke(builder);
 
@@ -62,7 +64,7 @@ public static class DiffusionHost
             grpc.MaxSendMessageSize = settings.Limits.MaxMessageBytes;
             grpc.EnableDetailedErrors = false;
             grpc.Interceptors.Add<ErrorInterceptor>();
-        });
+        }).AddJsonTranscoding(WebFrontend.ConfigureJsonTranscoding);
         services.AddGrpcReflection();
 
         services.AddSingleton(sp => new OnnxSessionFactory(settings.ExecutionProvider, sp.GetRequiredService<ILogger<OnnxSessionFactory>>(), settings.CudaDeviceId, settings.IntraOpThreads));
@@ -102,6 +104,7 @@ public static class DiffusionHost
     public static void MapDiffusionEndpoints(WebApplication app)
     {
         var roles = app.Services.GetRequiredService<HostRoles>().Roles;
+        WebFrontend.Map(app, roles);
         if (roles.HasFlag(ServiceRoles.TextEncoder))
         {
             app.MapGrpcService<TextEncoderService>();

@@ -62,7 +62,7 @@ public sealed class LocalDenoiserStage(
     /// <inheritdoc />
     public Task<ListModelsResponse> ListModelsAsync(ListModelsRequest request, StageCallContext context)
     {
-        var response = new ListModelsResponse();
+        var response = new ListModelsResponse { DefaultModel = models.Repository.DefaultId ?? "" };
         foreach (var id in models.Repository.ListIds())
         {
             try
