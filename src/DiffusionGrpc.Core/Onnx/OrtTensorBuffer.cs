@@ -88,7 +88,8 @@ internal sealed class OrtTensorBuffer : IDisposable
                 f.AsSpan().Fill((float)value);
                 break;
             case Float16[] h:
-                MemoryMarshal.Cast<Float16, Half>(h.AsSpan()).Fill((Half)(float)value);
+                // np.array([t], np.float16) rounds the double once (no detour through float32).
+                MemoryMarshal.Cast<Float16, Half>(h.AsSpan()).Fill((Half)value);
                 break;
             case double[] d:
                 d.AsSpan().Fill(value);
