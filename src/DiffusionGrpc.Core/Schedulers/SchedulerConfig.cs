@@ -252,6 +252,11 @@ public sealed class SchedulerConfig
             UseLuLambdas = p.FalseOnly("use_lu_lambdas"),
             UseFlowSigmas = p.FalseOnly("use_flow_sigmas"),
         };
+        if (config.OriginalInferenceSteps is int original && original > (config.NumTrainTimesteps ?? 1000))
+        {
+            throw new SchedulerConfigException("original_inference_steps",
+                $"scheduler config key 'original_inference_steps' = {original} exceeds num_train_timesteps ({config.NumTrainTimesteps ?? 1000}).");
+        }
         return config;
     }
 

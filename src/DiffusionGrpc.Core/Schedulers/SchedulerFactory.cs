@@ -79,6 +79,11 @@ public sealed class SchedulerFactory
         {
             throw new SchedulerOptionException("scheduler.eta", $"must be from 0 to 1, got {overrides.Eta}");
         }
+        if (type == SchedulerType.DpmSolverMultistep && config.VarianceType is "learned" or "learned_range")
+        {
+            // diffusers keeps the first 3 output channels then: a pixel-space model, not a latent UNet.
+            throw new SchedulerOptionException("scheduler.kind", $"DPMPP_2M with the model's variance_type '{config.VarianceType}' is not supported");
+        }
         return SchedulerSettings.Resolve(type, config, overrides);
     }
 }

@@ -186,7 +186,10 @@ public sealed class SchedulerConfigTests
         Assert.Equal("steps", Assert.Throws<SchedulerOptionException>(() => Factory.Create(config, SchedulerOverrides.None, 9)).Field);
         Assert.Equal("steps", Assert.Throws<SchedulerOptionException>(() => Factory.Create(config, SchedulerOverrides.None, 0)).Field);
         Assert.Equal("steps", Assert.Throws<SchedulerOptionException>(() => Factory.Create(SchedulerConfig.Parse(Sd15), SchedulerOverrides.None, 1001)).Field);
-        var tooLong = SchedulerConfig.Parse("""{"_class_name": "LCMScheduler", "original_inference_steps": 2000}""");
-        Assert.Equal("original_inference_steps", Assert.Throws<SchedulerOptionException>(() => Factory.Create(tooLong, SchedulerOverrides.None, 4)).Field);
+        Assert.Equal("original_inference_steps", Assert.Throws<SchedulerConfigException>(() =>
+            SchedulerConfig.Parse("""{"_class_name": "LCMScheduler", "original_inference_steps": 2000}""")).Key);
+        var learned = SchedulerConfig.Parse("""{"_class_name": "DPMSolverMultistepScheduler", "variance_type": "learned_range"}""");
+        Assert.Equal("scheduler.kind", Assert.Throws<SchedulerOptionException>(() => Factory.Create(learned, SchedulerOverrides.None, 4)).Field);
+        Assert.Equal(4, Factory.Create(learned, new SchedulerOverrides(SchedulerType.Euler), 4).Timesteps.Count);
     }
 }
