@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Trains the autoencoder (64x64x3 <-> 8x8x4). Deterministic, with a little latent noise so the
+decoder tolerates imperfect latents (an SD-style KL posterior stalled at the mean colour here).
+Resumable: rerun to continue. Usage: train_autoencoder.py [--steps N]"""
+import argparse
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import common
+import nets
+
+BATCH = 32
+LATENT_NOISE = 0.1
+LATENT_PENALTY = 1e-3
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=3000)
+    args = parser.parse_args()
+    device = common.setup()
+    images, _ = common.dataset()
+    held_out, _ = common.dataset(common.HELD_OUT_COUNT, common.HELD_OUT_SEED)
+    model = nets.Autoencoder().to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=4e-4, weight_decay=0.0)
+    ckpt = common.Checkpoint("autoencoder")
+    state = ckpt.load()
+    step = 0
+    if state:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        step = state["step"]
+    rng = np.random.default_rng(1000 + step)
+    started, first = time.time(), step
+    while step < args.steps:
+        lr = 4e-4 * min(1.0, (step + 1) / 200) * (0.1 if step > 0.8 * args.steps else 1.0)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x = common.to_tensor(images[rng.integers(0, len(images), BATCH)]).to(device)
+        z = model.encoder(x)
+        recon = model.decoder(z + LATENT_NOISE * torch.randn_like(z))
+        loss = F.mse_loss(recon, x) + 0.5 * F.l1_loss(recon, x) + LATENT_PENALTY * z.pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 50 == 0 or step == args.steps:
+            with torch.no_grad():
+                model.eval()
+                hx = common.to_tensor(held_out[:256]).to(device)
+                hz = model.encoder(hx)
+                mse = F.mse_loss(model.decoder(hz).clamp(-1, 1), hx).item()
+                model.train()
+            psnr = 10 * np.log10(4.0 / mse)
+            rate = (time.time() - started) / (step - first)
+            common.log("autoencoder", f"step {step} loss {loss.item():.4f} held-out PSNR {psnr:.2f} dB latent std {hz.std().item():.3f} ({rate:.2f} s/step)")
+            ckpt.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step}, force=step == args.steps)
+
+
+if __name__ == "__main__":
+    main()
