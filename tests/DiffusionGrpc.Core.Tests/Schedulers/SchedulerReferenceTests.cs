@@ -58,8 +58,31 @@ public sealed class SchedulerReferenceTests(ITestOutputHelper output)
         output.WriteLine(report.ToString());
         string? dir = Environment.GetEnvironmentVariable("SCHEDULER_REPORT_DIR");
         if (!string.IsNullOrEmpty(dir)) File.WriteAllText(Path.Combine(dir, "scheduler_worst_diff.txt"), report.ToString());
-        Assert.Equal(11, worst.Count);
+        Assert.Equal(Data.Value.GetProperty("cases").EnumerateArray().Select(c => c.GetProperty("scheduler").GetString()).Distinct().Count(), worst.Count);
         foreach (var (name, w) in worst) Assert.True(w.Rel <= RelativeTolerance, $"{name}: {w.Rel}");
+    }
+
+    /// <summary>betas and alphas_cumprod (torch.linspace, the cosine schedule, the zero-SNR rescale, cumprod) bit for bit.</summary>
+    [Fact]
+    public void NoiseSchedulesMatchTorchExactly()
+    {
+        foreach (JsonElement e in Data.Value.GetProperty("noise_schedules").EnumerateArray())
+        {
+            var json = JsonNode.Parse(e.GetProperty("config").GetRawText())!.AsObject();
+            json["_class_name"] = "DDIMScheduler";
+            var settings = SchedulerSettings.Resolve(SchedulerType.Ddim, SchedulerConfig.Parse(json.ToJsonString()), SchedulerOverrides.None);
+            float[] betas = NoiseSchedule.Betas(settings);
+            float[] alphasCumprod = NoiseSchedule.AlphasCumprod(betas);
+            float[] expectedBetas = e.GetProperty("betas").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+            float[] expectedCumprod = e.GetProperty("alphas_cumprod").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+            string config = e.GetProperty("config").GetRawText();
+            Assert.Equal(expectedBetas.Length, betas.Length);
+            for (int i = 0; i < betas.Length; i++)
+            {
+                Assert.True(expectedBetas[i] == betas[i], $"{config} betas[{i}]: expected {expectedBetas[i]:R}, got {betas[i]:R}");
+                Assert.True(expectedCumprod[i] == alphasCumprod[i], $"{config} alphas_cumprod[{i}]: expected {expectedCumprod[i]:R}, got {alphasCumprod[i]:R}");
+            }
+        }
     }
 
     private static SchedulerType TypeOf(string className) =>

@@ -66,6 +66,19 @@ VARIANTS = {
     "lcm": ("LCMScheduler", "scheduling_lcm", {"original_inference_steps": 50, "timestep_scaling": 10.0}, 0.0),
 }
 
+# Less common settings, batch 2 only (image 0 of a batch of 2 is what a batch of 1 gives): name -> (class, module,
+# extra config, eta, prediction types).
+EXTRA_VARIANTS = {
+    "dpmpp_3m": ("DPMSolverMultistepScheduler", "scheduling_dpmsolver_multistep", {"solver_order": 3}, 0.0, PREDICTIONS),
+    "dpmpp_2m_heun_sigma_min": ("DPMSolverMultistepScheduler", "scheduling_dpmsolver_multistep",
+                                {"solver_type": "heun", "final_sigmas_type": "sigma_min", "lower_order_final": False}, 0.0, PREDICTIONS),
+    "euler_zero_snr": ("EulerDiscreteScheduler", "scheduling_euler_discrete", {"rescale_betas_zero_snr": True}, 0.0, PREDICTIONS),
+    "dpmpp_2m_zero_snr": ("DPMSolverMultistepScheduler", "scheduling_dpmsolver_multistep", {"rescale_betas_zero_snr": True}, 0.0, PREDICTIONS),
+    # DDIM keeps alphas_cumprod[-1] = 0 under the rescale: only v_prediction is finite at t = T - 1.
+    "ddim_zero_snr": ("DDIMScheduler", "scheduling_ddim", {"rescale_betas_zero_snr": True}, 0.0, ["v_prediction"]),
+    "lcm_orig20_scaling5": ("LCMScheduler", "scheduling_lcm", {"original_inference_steps": 20, "timestep_scaling": 5.0}, 0.0, PREDICTIONS),
+}
+
 
 # ---- stubs for the parts of diffusers outside schedulers/ ------------------------------------------------------
 
@@ -261,13 +274,17 @@ def main():
 
     schedules = {}
     cases = []
-    for name, (class_name, module_name, extra_config, eta) in VARIANTS.items():
+    runs = [(name, v[0], v[1], v[2], v[3], PREDICTIONS, BATCHES) for name, v in VARIANTS.items()]
+    runs += [(name, v[0], v[1], v[2], v[3], v[4], [2]) for name, v in EXTRA_VARIANTS.items()]
+    for name, class_name, module_name, extra_config, eta, predictions, batches in runs:
         cls = _load_class(module_name, class_name)
         for spacing in SPACINGS:
             for steps in STEPS:
-                for prediction in PREDICTIONS:
+                if steps > extra_config.get("original_inference_steps", steps):
+                    continue
+                for prediction in predictions:
                     config = dict(BASE_CONFIG, **extra_config, timestep_spacing=spacing, prediction_type=prediction)
-                    for batch in BATCHES:
+                    for batch in batches:
                         schedule, result = run_case(cls, config, steps, batch, eta)
                         key = f"{name}/{spacing}/{steps}"
                         if key not in schedules:
@@ -288,6 +305,19 @@ def main():
                         case.update(result)
                         cases.append(case)
 
+    # The training noise schedules themselves (betas, alphas_cumprod), compared bit for bit.
+    ddim = _load_class("scheduling_ddim", "DDIMScheduler")
+    noise_schedules = []
+    for config in (
+        {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear"},
+        {"beta_start": 0.0001, "beta_end": 0.02, "beta_schedule": "linear"},
+        {"num_train_timesteps": 1100, "beta_start": 0.0001, "beta_end": 0.02, "beta_schedule": "linear"},
+        {"beta_schedule": "squaredcos_cap_v2"},
+        {"beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear", "rescale_betas_zero_snr": True},
+    ):
+        s = _from_config(ddim, config)
+        noise_schedules.append({"config": config, "betas": f32(s.betas), "alphas_cumprod": f32(s.alphas_cumprod)})
+
     data = {
         "generator": "make_scheduler_references.py",
         "diffusers_commit": args.commit or git_commit(args.diffusers_dir),
@@ -296,6 +326,7 @@ def main():
         "seed": SEED,
         "shape": list(SHAPE),
         "model": {"formula": "A * x + (B * float32(t / 1000) + G)", "A": f32(A), "B": f32(B), "G": f32(G)},
+        "noise_schedules": noise_schedules,
         "schedules": schedules,
         "cases": cases,
     }
