@@ -3,7 +3,8 @@ using DiffusionGrpc.Benchmarks;
 
 // dotnet run --project tests/DiffusionGrpc.Benchmarks -c Release -- pipeline [model] [steps] [runs] [size] [modelsRoot]
 //                                                                  schedulers
-//                                                                  evaluate [model ...]
+//                                                                  evaluate [default | distillation | model:scheduler:steps:guidance ...] [--models-path DIR] [--markdown PATH]
+//                                                                  grid OUTPUT.png [distillation | model:scheduler:steps:guidance ...] [--models-path DIR]
 string command = args.Length > 0 ? args[0] : "pipeline";
 string Arg(int i, string fallback) => args.Length > i ? args[i] : fallback;
 int IntArg(int i, int fallback) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : fallback;
@@ -18,7 +19,11 @@ switch (command)
     }
     case "schedulers":
         return SchedulerBenchmark.Run();
+    case "evaluate":
+        return await DiffusionGrpc.Benchmarks.Evaluation.EvaluateCommand.RunAsync(args[1..]);
+    case "grid":
+        return await DiffusionGrpc.Benchmarks.Evaluation.GridCommand.RunAsync(args[1..]);
     default:
-        Console.Error.WriteLine($"unknown command '{command}': pipeline | schedulers");
+        Console.Error.WriteLine($"unknown command '{command}': pipeline | schedulers | evaluate | grid");
         return 2;
 }
