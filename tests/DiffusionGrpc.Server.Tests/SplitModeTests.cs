@@ -32,6 +32,14 @@ public sealed class SplitModeTests
         Assert.Equal(StatusCode.Unimplemented, ex.StatusCode);
         var models = await orchestrator.Client.ListModelsAsync();
         Assert.Contains(models, m => m.Id == "tiny-fp32");
+
+        // Round robin over the two denoisers: the denoising itself alternates between them.
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.NotNull((await orchestrator.GenerateAllAsync(request))[^1].Result);
+        }
+        Assert.Contains(denoiser.Logs.Lines, l => l.Contains("Denoising", StringComparison.Ordinal));
+        Assert.Contains(denoiser2.Logs.Lines, l => l.Contains("Denoising", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -10,9 +10,14 @@ namespace DiffusionGrpc.Core.Onnx;
 /// </summary>
 public sealed class OnnxSessionFactory
 {
+    // ORT's native logger prints the CUDA provider's load failure as an error before the managed exception
+    // (that is logged here as a warning); probes are serialized so the quieter level can be restored.
+    private static readonly Lock CudaProbeLock = new();
+
     private readonly ExecutionProvider _provider;
     private readonly int _cudaDeviceId;
     private readonly int _intraOpThreads;
+    private readonly bool _intraOpSpinning;
     private readonly ILogger _logger;
     private volatile bool _cudaUnavailable;
 
@@ -21,12 +26,18 @@ public sealed class OnnxSessionFactory
     /// <param name="logger">Where the provider choice is logged.</param>
     /// <param name="cudaDeviceId">CUDA device ordinal.</param>
     /// <param name="intraOpThreads">Intra-op threads; 0 = ONNX Runtime's default (one per core).</param>
-    public OnnxSessionFactory(ExecutionProvider provider, ILogger logger, int cudaDeviceId = 0, int intraOpThreads = 0)
+    /// <param name="intraOpSpinning">
+    /// Whether idle intra-op threads spin (ONNX Runtime's default) instead of sleeping. Off by default: on a
+    /// few shared cores spinning threads steal time from the ones doing work (FIELD-NOTES; measured by the
+    /// pipeline benchmark).
+    /// </param>
+    public OnnxSessionFactory(ExecutionProvider provider, ILogger logger, int cudaDeviceId = 0, int intraOpThreads = 0, bool intraOpSpinning = false)
     {
         _provider = provider;
         _logger = logger;
         _cudaDeviceId = cudaDeviceId;
         _intraOpThreads = intraOpThreads;
+        _intraOpSpinning = intraOpSpinning;
     }
 
     /// <summary>The provider the last created session runs on ("CUDA" or "CPU").</summary>
@@ -38,22 +49,32 @@ public sealed class OnnxSessionFactory
         if (_provider != ExecutionProvider.Cpu && !_cudaUnavailable)
         {
             SessionOptions? options = null;
-            try
+            var env = OrtEnv.Instance();
+            lock (CudaProbeLock)
             {
-                options = CreateOptions();
-                options.AppendExecutionProvider_CUDA(_cudaDeviceId);
-                var session = new InferenceSession(modelPath, options);
-                ActiveProvider = "CUDA";
-                return session;
-            }
-            catch (Exception ex) when (_provider == ExecutionProvider.Auto && ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
-            {
-                _cudaUnavailable = true;
-                _logger.LogWarning("CUDA execution provider unavailable, using CPU: {Reason}", ex.Message);
-            }
-            finally
-            {
-                options?.Dispose();
+                var level = env.EnvLogLevel;
+                try
+                {
+                    if (_provider == ExecutionProvider.Auto)
+                    {
+                        env.EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
+                    }
+                    options = CreateOptions();
+                    options.AppendExecutionProvider_CUDA(_cudaDeviceId);
+                    var session = new InferenceSession(modelPath, options);
+                    ActiveProvider = "CUDA";
+                    return session;
+                }
+                catch (Exception ex) when (_provider == ExecutionProvider.Auto && ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+                {
+                    _cudaUnavailable = true;
+                    _logger.LogWarning("CUDA execution provider unavailable, using CPU: {Reason}", ex.Message);
+                }
+                finally
+                {
+                    env.EnvLogLevel = level;
+                    options?.Dispose();
+                }
             }
         }
 
@@ -73,9 +94,7 @@ public sealed class OnnxSessionFactory
         {
             options.IntraOpNumThreads = _intraOpThreads;
         }
-        // Spinning intra-op threads stall small models when other threads compete for the cores
-        // (FIELD-NOTES: 8-15 ms stalls per step on 2 vCPUs).
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", _intraOpSpinning ? "1" : "0");
         return options;
     }
 }

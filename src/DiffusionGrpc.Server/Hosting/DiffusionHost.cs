@@ -67,7 +67,7 @@ public static class DiffusionHost
         }).AddJsonTranscoding(WebFrontend.ConfigureJsonTranscoding);
         services.AddGrpcReflection();
 
-        services.AddSingleton(sp => new OnnxSessionFactory(settings.ExecutionProvider, sp.GetRequiredService<ILogger<OnnxSessionFactory>>(), settings.CudaDeviceId, settings.IntraOpThreads));
+        services.AddSingleton(sp => new OnnxSessionFactory(settings.ExecutionProvider, sp.GetRequiredService<ILogger<OnnxSessionFactory>>(), settings.CudaDeviceId, settings.IntraOpThreads, settings.IntraOpSpinning));
         services.AddSingleton(sp => new ModelRepository(
             ModelsRootLocator.Resolve(settings.ModelsPath),
             sp.GetRequiredService<OnnxSessionFactory>(),

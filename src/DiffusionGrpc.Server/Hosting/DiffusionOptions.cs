@@ -24,6 +24,9 @@ public sealed class DiffusionOptions
     /// <summary>ONNX Runtime intra-op threads; 0 = one per core.</summary>
     public int IntraOpThreads { get; set; }
 
+    /// <summary>Let idle ONNX Runtime intra-op threads spin (its own default) rather than sleep; off by default.</summary>
+    public bool IntraOpSpinning { get; set; }
+
     /// <summary>The roles this host serves (TextEncoder, Denoiser, VaeDecoder, Generation); empty = all.</summary>
     public string[] Roles { get; set; } = [];
 

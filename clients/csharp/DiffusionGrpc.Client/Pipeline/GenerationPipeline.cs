@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using DiffusionGrpc.Client.Stages;
@@ -15,9 +16,16 @@ namespace DiffusionGrpc.Client.Pipeline;
 /// </summary>
 public sealed class GenerationPipeline
 {
+    /// <summary>How long a model's description is reused before the denoiser is asked again.</summary>
+    public static readonly TimeSpan ModelInfoLifetime = TimeSpan.FromSeconds(30);
+
     private readonly ITextEncoderStage _textEncoder;
     private readonly IDenoiserStage _denoiser;
     private readonly IVaeDecoderStage _vaeDecoder;
+    // Model descriptions by requested id ("" = default). Asking the denoiser once per Generate would
+    // pair every Denoise with a DescribeModel call, and round robin over two denoisers would then send
+    // all the describing to one and all the denoising to the other.
+    private readonly ConcurrentDictionary<string, (ModelInfo Info, long ExpiresAt)> _modelInfo = new(StringComparer.Ordinal);
 
     /// <summary>Creates a pipeline over the three stages.</summary>
     public GenerationPipeline(ITextEncoderStage textEncoder, IDenoiserStage denoiser, IVaeDecoderStage vaeDecoder)
@@ -34,7 +42,7 @@ public sealed class GenerationPipeline
     public async IAsyncEnumerable<GenerateUpdate> GenerateAsync(GenerateRequest request, StageCallContext context)
     {
         var clock = Stopwatch.StartNew();
-        var model = await _denoiser.DescribeModelAsync(new DescribeModelRequest { Model = request.Model }, context).ConfigureAwait(false);
+        var model = await DescribeModelAsync(request.Model, context).ConfigureAwait(false);
         float guidance = request.GuidanceScale ?? model.DefaultGuidanceScale;
         // LCM UNets take the guidance scale as an embedding: one pass of B, no unconditional half.
         bool classifierFree = guidance > 1f && !model.UsesTimestepCond;
@@ -104,6 +112,19 @@ public sealed class GenerationPipeline
         {
             Result = new GenerationResult { Images = { decoded.Images }, Resolved = resolved, ElapsedSeconds = clock.Elapsed.TotalSeconds },
         };
+    }
+
+    /// <summary>The denoiser's description of <paramref name="model"/>, reused for <see cref="ModelInfoLifetime"/>.</summary>
+    private async Task<ModelInfo> DescribeModelAsync(string model, StageCallContext context)
+    {
+        long now = Environment.TickCount64;
+        if (_modelInfo.TryGetValue(model, out var cached) && cached.ExpiresAt > now)
+        {
+            return cached.Info;
+        }
+        var info = await _denoiser.DescribeModelAsync(new DescribeModelRequest { Model = model }, context).ConfigureAwait(false);
+        _modelInfo[model] = (info, now + (long)ModelInfoLifetime.TotalMilliseconds);
+        return info;
     }
 
     /// <summary>The models the denoiser serves.</summary>

@@ -26,8 +26,10 @@ public sealed class GrpcVaeDecoderStage(VaeDecoder.VaeDecoderClient client, Stag
 }
 
 /// <summary>
-/// The denoiser stage over gRPC. A stream is retried on UNAVAILABLE until its first message arrives;
-/// after that, a failure ends the call (steps already streamed cannot be replayed).
+/// The denoiser stage over gRPC. A stream that fails with UNAVAILABLE before its first step is retried
+/// (opening it goes through the Polly pipeline; a stream lost while queued is opened again, with the same
+/// number of retries and backoff); once a step has streamed, a failure ends the call, since steps already
+/// streamed cannot be taken back.
 /// </summary>
 /// <param name="client">The generated client.</param>
 /// <param name="resilience">Retry, circuit breaker and timeouts.</param>
@@ -37,31 +39,51 @@ public sealed class GrpcDenoiserStage(Denoiser.DenoiserClient client, StageResil
     public async IAsyncEnumerable<DenoiseUpdate> DenoiseAsync(DenoiseRequest request, StageCallContext context)
     {
         var cancellationToken = context.CancellationToken;
-        var (call, first) = await resilience.StartStreamAsync(async ct =>
+        bool stepSeen = false;
+        for (int reopened = 0; ; reopened++)
         {
-            var started = client.Denoise(request, deadline: context.Deadline, cancellationToken: cancellationToken);
-            try
+            var (call, first) = await resilience.StartStreamAsync(async ct =>
             {
-                if (!await started.ResponseStream.MoveNext(ct).ConfigureAwait(false))
+                var started = client.Denoise(request, deadline: context.Deadline, cancellationToken: cancellationToken);
+                try
                 {
-                    throw new RpcException(new Status(StatusCode.Internal, "The denoiser ended the stream without a message."));
+                    if (!await started.ResponseStream.MoveNext(ct).ConfigureAwait(false))
+                    {
+                        throw new RpcException(new Status(StatusCode.Internal, "The denoiser ended the stream without a message."));
+                    }
+                    return (started, started.ResponseStream.Current);
                 }
-                return (started, started.ResponseStream.Current);
-            }
-            catch
-            {
-                started.Dispose();
-                throw;
-            }
-        }, cancellationToken).ConfigureAwait(false);
+                catch
+                {
+                    started.Dispose();
+                    throw;
+                }
+            }, cancellationToken).ConfigureAwait(false);
 
-        using (call)
-        {
-            yield return first;
-            while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+            using (call)
             {
-                yield return call.ResponseStream.Current;
+                var update = first;
+                while (true)
+                {
+                    stepSeen |= update.UpdateCase == DenoiseUpdate.UpdateOneofCase.Step;
+                    yield return update;
+                    bool more;
+                    try
+                    {
+                        more = await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && !stepSeen && reopened < resilience.MaxRetries)
+                    {
+                        break;
+                    }
+                    if (!more)
+                    {
+                        yield break;
+                    }
+                    update = call.ResponseStream.Current;
+                }
             }
+            await Task.Delay(resilience.RetryDelay(reopened + 1), cancellationToken).ConfigureAwait(false);
         }
     }
 

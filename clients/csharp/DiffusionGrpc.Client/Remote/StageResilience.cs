@@ -40,10 +40,12 @@ public sealed class StageResilience
 {
     private readonly ResiliencePipeline _unary;
     private readonly ResiliencePipeline _streamStart;
+    private readonly StageResilienceOptions _options;
 
     /// <summary>Builds the pipelines of one remote stage (each stage has its own circuit).</summary>
     public StageResilience(StageResilienceOptions options)
     {
+        _options = options;
         var transient = new PredicateBuilder().Handle<RpcException>(e => e.StatusCode == StatusCode.Unavailable);
         var retry = new RetryStrategyOptions
         {
@@ -74,6 +76,13 @@ public sealed class StageResilience
             .AddPipeline(circuit)
             .Build();
     }
+
+    /// <summary>Retries of a call that failed with UNAVAILABLE before it produced anything.</summary>
+    public int MaxRetries => Math.Max(0, _options.MaxRetries);
+
+    /// <summary>The delay before retry <paramref name="attempt"/> (1-based): exponential from <see cref="StageResilienceOptions.RetryDelay"/>, with jitter.</summary>
+    public TimeSpan RetryDelay(int attempt) =>
+        TimeSpan.FromMilliseconds(_options.RetryDelay.TotalMilliseconds * Math.Pow(2, Math.Max(0, attempt - 1)) * (0.75 + Random.Shared.NextDouble() * 0.5));
 
     /// <summary>Runs a unary call.</summary>
     public async Task<T> RunUnaryAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
