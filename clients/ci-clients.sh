@@ -30,8 +30,12 @@ if ((${#missing[@]})); then
 fi
 command -v node >/dev/null || { echo "ci-clients: Node.js 20+ is required (node on PATH)" >&2; exit 1; }
 node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || { echo "ci-clients: Node.js 20+ is required, found $(node --version)" >&2; exit 1; }
-(cd clients/node && npm ci --no-audit --no-fund --loglevel=error)
-(cd clients/browser-test && npm ci --no-audit --no-fund --loglevel=error)
+for folder in clients/node clients/browser-test; do
+  # npm ci unless node_modules already matches the lockfile (npm's own record of the install is newer).
+  if [ ! "$folder/node_modules/.package-lock.json" -nt "$folder/package-lock.json" ] || [ "$folder/package.json" -nt "$folder/node_modules/.package-lock.json" ]; then
+    (cd "$folder" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
 
 # --- 2. the host ---------------------------------------------------------------------------------
 dotnet build src/DiffusionGrpc.Server -c Release --nologo -v quiet
