@@ -4,7 +4,8 @@ namespace DiffusionGrpc.Core.Schedulers;
 
 /// <summary>
 /// diffusers' <c>EulerDiscreteScheduler</c> (no churn: <c>s_churn = 0</c> as the pipelines call it): one Euler
-/// step of the sigma ODE per timestep; Karras sigmas, <c>final_sigmas_type</c> and zero-SNR rescaling supported.
+/// step of the sigma ODE per timestep; Karras sigmas (with <c>sigma_min</c>/<c>sigma_max</c>), <c>final_sigmas_type</c>,
+/// zero-SNR rescaling and <c>timestep_type</c> continuous (v_prediction: timesteps 0.25·log σ) supported.
 /// </summary>
 public sealed class EulerDiscreteScheduler : IScheduler
 {
@@ -24,7 +25,12 @@ public sealed class EulerDiscreteScheduler : IScheduler
         for (int i = 0; i < sig.Length; i++) _sigmas[i] = (float)sig[i];
         _sigmas[^1] = s.FinalSigmas == FinalSigmasType.SigmaMin ? MathF.Sqrt((1f - ac[0]) / ac[0]) : 0f;
         _timesteps = new double[ts.Length];
-        for (int i = 0; i < ts.Length; i++) _timesteps[i] = ts[i];
+        bool continuous = s.ContinuousTimesteps && s.Prediction == PredictionType.VPrediction;
+        for (int i = 0; i < ts.Length; i++)
+        {
+            // timestep_type "continuous" with v_prediction: the UNet gets 0.25·log σ (float32), as diffusers does.
+            _timesteps[i] = continuous ? 0.25f * MathF.Log(_sigmas[i]) : ts[i];
+        }
         InitNoiseSigma = SigmaSchedule.InitNoiseSigma(s, _sigmas);
     }
 

@@ -76,6 +76,9 @@ EXTRA_VARIANTS = {
     "dpmpp_2m_zero_snr": ("DPMSolverMultistepScheduler", "scheduling_dpmsolver_multistep", {"rescale_betas_zero_snr": True}, 0.0, PREDICTIONS),
     # DDIM keeps alphas_cumprod[-1] = 0 under the rescale: only v_prediction is finite at t = T - 1.
     "ddim_zero_snr": ("DDIMScheduler", "scheduling_ddim", {"rescale_betas_zero_snr": True}, 0.0, ["v_prediction"]),
+    "euler_continuous": ("EulerDiscreteScheduler", "scheduling_euler_discrete", {"timestep_type": "continuous"}, 0.0, ["v_prediction"]),
+    "euler_karras_bounds": ("EulerDiscreteScheduler", "scheduling_euler_discrete",
+                            {"use_karras_sigmas": True, "sigma_min": 0.1, "sigma_max": 10.0, "final_sigmas_type": "sigma_min"}, 0.0, PREDICTIONS),
     "lcm_orig20_scaling5": ("LCMScheduler", "scheduling_lcm", {"original_inference_steps": 20, "timestep_scaling": 5.0}, 0.0, PREDICTIONS),
 }
 
