@@ -37,6 +37,7 @@ async function main() {
   const start = process.hrtime.bigint();
   const ms = () => Number(process.hrtime.bigint() - start) / 1e6;
   let firstPreview = null;
+  let firstPreviewServer = null;
   try {
     for await (const event of client.generate(positionals[0], {
       model: values.model, negativePrompt: values['negative-prompt'], steps: Number(values.steps),
@@ -47,7 +48,10 @@ async function main() {
       if (event.type === 'queued') {
         process.stderr.write(`queued: position ${event.position}\n`);
       } else if (event.type === 'progress') {
-        if (event.previews.length && firstPreview === null) firstPreview = ms();
+        if (event.previews.length && firstPreview === null) {
+          firstPreview = ms();
+          firstPreviewServer = event.elapsedSeconds * 1000;
+        }
         if (values.previews) {
           event.previews.forEach((p, i) => {
             const name = `step-${String(event.step).padStart(4, '0')}-${i}${EXTENSIONS[p.mimeType] || '.bin'}`;
@@ -62,7 +66,7 @@ async function main() {
           fs.writeFileSync(out, img.data);
           console.log(`saved ${out} (${img.width}x${img.height}, seed ${img.seed})`);
         });
-        const first = firstPreview === null ? 'none' : `${firstPreview.toFixed(0)} ms`;
+        const first = firstPreview === null ? 'none' : `${firstPreview.toFixed(0)} ms (server side: ${firstPreviewServer.toFixed(0)} ms)`;
         console.log(`first preview after ${first}, done in ${(ms() / 1000).toFixed(2)} s (${event.resolved.steps} steps of ${event.resolved.model})`);
       }
     }

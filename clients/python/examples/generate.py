@@ -38,6 +38,7 @@ def main() -> int:
         previews.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     first_preview = None
+    first_preview_server = None
     with DiffusionClient(args.address) as client:
         for event in client.generate(args.prompt, negative_prompt=args.negative_prompt, model=args.model,
                                      steps=args.steps, width=args.width, height=args.height,
@@ -48,6 +49,7 @@ def main() -> int:
             elif isinstance(event, Progress):
                 if event.previews and first_preview is None:
                     first_preview = time.perf_counter() - start
+                    first_preview_server = event.elapsed_seconds
                 if previews:
                     for i, image in enumerate(event.previews):
                         name = f"step-{event.step:04d}-{i}{EXTENSIONS.get(image.mime_type, '.bin')}"
@@ -61,7 +63,8 @@ def main() -> int:
                     path.write_bytes(image.data)
                     print(f"saved {path} ({image.width}x{image.height}, seed {image.seed})")
                 total = time.perf_counter() - start
-                first = f"{first_preview * 1000:.0f} ms" if first_preview is not None else "none"
+                first = (f"{first_preview * 1000:.0f} ms (server side: {first_preview_server * 1000:.0f} ms)"
+                         if first_preview is not None else "none")
                 print(f"first preview after {first}, done in {total:.2f} s "
                       f"({event.resolved.steps} steps of {event.resolved.model})")
     return 0
