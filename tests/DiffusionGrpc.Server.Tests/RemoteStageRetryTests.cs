@@ -22,25 +22,16 @@ public sealed class RemoteStageRetryTests
 {
     private static readonly StageResilienceOptions Fast = new() { MaxRetries = 3, RetryDelay = TimeSpan.FromMilliseconds(10) };
 
-    [Fact]
-    public async Task Unavailable_before_anything_streamed_is_retried()
+    [Theory]
+    [InlineData(2, 0, 3, 1)] // refused twice before anything streamed
+    [InlineData(0, 1, 2, 2)] // lost once while queued: the stream is opened again
+    public async Task Unavailable_before_the_first_step_is_retried(int failAtOnce, int failWhileQueued, int calls, int queuedUpdates)
     {
-        var script = new DenoiserScript { FailAtOnce = 2 };
+        var script = new DenoiserScript { FailAtOnce = failAtOnce, FailWhileQueued = failWhileQueued };
         await using var host = await ScriptedDenoiserHost.StartAsync(script);
         var updates = await host.DenoiseAllAsync(Fast);
-        Assert.Equal(3, script.Calls);
-        Assert.Equal(DenoiseUpdate.UpdateOneofCase.Latents, updates[^1].UpdateCase);
-        Assert.Equal(2, updates.Count(u => u.Step is not null));
-    }
-
-    [Fact]
-    public async Task Unavailable_while_queued_reopens_the_stream()
-    {
-        var script = new DenoiserScript { FailWhileQueued = 1 };
-        await using var host = await ScriptedDenoiserHost.StartAsync(script);
-        var updates = await host.DenoiseAllAsync(Fast);
-        Assert.Equal(2, script.Calls);
-        Assert.Equal(2, updates.Count(u => u.Queued is not null));
+        Assert.Equal(calls, script.Calls);
+        Assert.Equal(queuedUpdates, updates.Count(u => u.Queued is not null));
         Assert.Equal(2, updates.Count(u => u.Step is not null));
         Assert.Equal(DenoiseUpdate.UpdateOneofCase.Latents, updates[^1].UpdateCase);
     }
