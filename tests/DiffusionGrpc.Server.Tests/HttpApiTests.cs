@@ -49,6 +49,7 @@ public sealed class HttpApiTests(WebServer fixture) : IClassFixture<WebServer>
         Assert.All(steps, s => Assert.Equal("image/jpeg", Assert.Single(s.Previews).MimeType));
         var result = updates[^1].Result;
         Assert.NotNull(result);
+        Assert.Contains("\"seed\":\"3\"", lines[^1], StringComparison.Ordinal); // 64-bit integers as JSON strings
         var image = Assert.Single(result.Images);
         Assert.Equal(3UL, image.Seed);
         using var png = SixLabors.ImageSharp.Image.Load(image.Data.Span);

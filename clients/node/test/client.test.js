@@ -121,6 +121,7 @@ test('the JSON API streams newline-delimited updates', async () => {
   const lines = (await response.text()).split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
   assert.deepEqual(lines.filter((l) => l.step).map((l) => l.step.step), [1, 2, 3]);
   const [img] = lines.at(-1).result.images;
+  assert.equal(img.seed, '5'); // 64-bit integers as JSON strings
   assert.deepEqual(pngSize(Buffer.from(img.data, 'base64')), [defaultModel.defaultWidth, defaultModel.defaultHeight]);
   const bad = await fetch(`${webUrl}/v1/generate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"prompt":"x","steps":100000}' });
   assert.equal(bad.status, 400);

@@ -51,9 +51,15 @@ public static class WebFrontend
         });
     }
 
-    /// <summary>JSON transcoding options: error details (google.rpc.BadRequest and friends) can be written as JSON.</summary>
-    internal static void ConfigureJsonTranscoding(Microsoft.AspNetCore.Grpc.JsonTranscoding.GrpcJsonTranscodingOptions options) =>
+    /// <summary>
+    /// JSON transcoding options: 64-bit integers as strings (proto3 JSON; JavaScript numbers lose seeds above
+    /// 2^53), and error details (google.rpc.BadRequest and friends) written as JSON.
+    /// </summary>
+    internal static void ConfigureJsonTranscoding(Microsoft.AspNetCore.Grpc.JsonTranscoding.GrpcJsonTranscodingOptions options)
+    {
+        options.JsonSettings.WriteInt64sAsStrings = true;
         options.TypeRegistry = Google.Protobuf.Reflection.TypeRegistry.FromFiles(Google.Rpc.ErrorDetailsReflection.Descriptor);
+    }
 
     /// <summary>gRPC-Web for every service, the JSON routes of Generation and the embedded web page.</summary>
     internal static void Map(WebApplication app, ServiceRoles roles)
