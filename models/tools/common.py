@@ -10,7 +10,7 @@ import shapes_data
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 MODELS = os.path.dirname(TOOLS)
 WORK = os.environ.get("SHAPES_WORK", os.path.join(MODELS, ".work"))  # gitignored: data, checkpoints
-TRAIN_SEED, TRAIN_COUNT = 1, 60000
+TRAIN_SEED, TRAIN_COUNT = 1, int(os.environ.get("SHAPES_TRAIN_COUNT", "60000"))  # smaller for smoke runs
 HELD_OUT_SEED, HELD_OUT_COUNT = 2, 2000
 
 

@@ -154,7 +154,7 @@ def main():
                prediction_type="v_prediction")
     else:
         export(os.path.join(common.MODELS, "tiny-shapes"), "tiny-shapes", text, unet, ae, scale, tok_dir,
-               {"_class_name": "EulerDiscreteScheduler", "timestep_spacing": "leading"},
+               {"_class_name": "EulerDiscreteScheduler", "timestep_spacing": "trailing"},
                {"default_steps": args.steps, "default_guidance_scale": args.guidance, "training_steps": step})
 
 

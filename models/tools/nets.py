@@ -125,9 +125,11 @@ class TextEncoder(nn.Module):
     def forward(self, input_ids, length=TEXT_LENGTH):
         """input_ids [B,77] -> last_hidden_state [B,77,dim]; `length` < 77 (training) computes only the
         first `length` positions, which must hold every end token."""
-        ids = input_ids[:, :length]
-        x = self.token(ids) + self.position[:, :length]
-        mask = self.mask[:length, :length]
+        if length < TEXT_LENGTH:
+            ids, position, mask = input_ids[:, :length], self.position[:, :length], self.mask[:length, :length]
+        else:  # the exported path: no slicing in the graph
+            ids, position, mask = input_ids, self.position, self.mask
+        x = self.token(ids) + position
         for blk in self.blocks:
             x = x + blk["attn"](blk["ln1"](x), causal_mask=mask)
             x = x + blk["mlp"](blk["ln2"](x))
@@ -136,7 +138,7 @@ class TextEncoder(nn.Module):
             x = torch.cat([x, x.new_zeros(x.shape[0], TEXT_LENGTH - length, x.shape[2])], dim=1)
         is_eos = (input_ids == self.eos_id).to(torch.int64)
         after_eos = ((torch.cumsum(is_eos, dim=1) - is_eos) > 0).unsqueeze(-1)
-        return torch.where(after_eos, self.pad.expand_as(x), x)
+        return torch.where(after_eos, self.pad, x)
 
 
 # ---------------------------------------------------------------- UNet
