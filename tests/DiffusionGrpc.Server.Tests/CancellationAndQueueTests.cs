@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using DiffusionGrpc.Contracts.V1;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DiffusionGrpc.Server.Tests;
 
@@ -8,31 +9,48 @@ namespace DiffusionGrpc.Server.Tests;
 public sealed class CancellationAndQueueTests
 {
     // VAE previews as PNG on every step keep the tiny fixture busy for seconds over 1000 steps.
-    private static GenerateRequest Long(int steps = 1000) => new() { Prompt = "a red circle", Steps = steps, Seed = 1, Preview = new PreviewOptions { Kind = PreviewKind.Vae, Format = ImageFormat.Png } };
+    private static GenerateRequest Long(int steps = 1000, int size = 0) => new()
+    {
+        Prompt = "a red circle", Steps = steps, Seed = 1, Width = size, Height = size,
+        Preview = new PreviewOptions { Kind = PreviewKind.Vae, Format = ImageFormat.Png },
+    };
 
     [Fact]
     public async Task Cancelling_a_generation_stops_the_denoiser_within_a_step_and_frees_it()
     {
         await using var server = await LoopbackServer.StartAsync("Diffusion:DefaultModel=tiny-fp32");
+        var queue = server.Services.GetRequiredService<Queueing.DenoiserQueue>();
         using var cts = new CancellationTokenSource();
-        int seen = 0;
+        var steps = new List<StepProgress>();
+        // 512 px: a full-size VAE preview and PNG per step make each step take milliseconds.
         var ex = await Assert.ThrowsAnyAsync<Exception>(async () =>
         {
-            await foreach (var update in server.Client.GenerateAsync(Long(), cts.Token))
+            await foreach (var update in server.Client.GenerateAsync(Long(size: 512), cts.Token))
             {
-                if (update.Step is not null && ++seen == 3)
+                if (update.Step is not null)
                 {
-                    cts.Cancel();
+                    steps.Add(update.Step);
+                    if (steps.Count == 3)
+                    {
+                        cts.Cancel();
+                    }
                 }
             }
         });
+        var cancelled = Stopwatch.StartNew();
         Assert.True(ex is OperationCanceledException || (ex is RpcException rpc && rpc.StatusCode == StatusCode.Cancelled), ex.ToString());
-        // The next request gets the denoiser at once: the cancelled loop has let go of it.
-        var clock = Stopwatch.StartNew();
+
+        // The server notices, stops the loop and frees the denoiser while 997 steps remain.
+        await WaitForAsync(() => queue.Running == 0);
+        double freedAfter = cancelled.Elapsed.TotalSeconds;
+        double perStep = (steps[2].ElapsedSeconds - steps[0].ElapsedSeconds) / 2;
+        Assert.True(freedAfter < 997 * perStep / 4, $"freed {freedAfter:0.000} s after the cancel; a step takes {perStep:0.0000} s");
+        await WaitForAsync(() => server.Logs.Lines.Any(l => l.Contains("cancelled", StringComparison.OrdinalIgnoreCase)));
+
+        // The next request gets the denoiser at once.
         var updates = await server.GenerateAllAsync(Long(steps: 2));
         Assert.DoesNotContain(updates, u => u.Queued is not null);
         Assert.NotNull(updates[^1].Result);
-        await WaitForAsync(() => server.Logs.Lines.Any(l => l.Contains("cancelled", StringComparison.OrdinalIgnoreCase)));
     }
 
     [Fact]
