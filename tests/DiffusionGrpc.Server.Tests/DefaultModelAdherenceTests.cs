@@ -1,6 +1,7 @@
 using System.Text;
 using DiffusionGrpc.Contracts.V1;
 using DiffusionGrpc.Evaluation;
+using Xunit.Abstractions;
 
 namespace DiffusionGrpc.Server.Tests;
 
@@ -29,7 +30,7 @@ public sealed class DefaultModelFactAttribute : FactAttribute
 /// attribute classifier of <c>models/evaluation/</c> (the same code as the benchmark's <c>evaluate</c>) checking
 /// that the pictures show what the prompts ask for.
 /// </summary>
-public sealed class DefaultModelAdherenceTests
+public sealed class DefaultModelAdherenceTests(ITestOutputHelper output)
 {
     /// <summary>The default model's id.</summary>
     public const string DefaultModel = "tiny-shapes";
@@ -65,9 +66,14 @@ public sealed class DefaultModelAdherenceTests
             report.Append($"  '{cases[i].Prompt.Prompt}' seed {cases[i].Seed} -> ")
                 .AppendJoin(", ", predictions[i].Select(p => $"{p.Key} {p.Value}")).Append('\n');
         }
+        output.WriteLine(report.ToString());
+        // The first export (training step 3176) scored 100% colour and background and 89% shape over the 80 images of
+        // `evaluate default`; these bounds leave room for a retrained model.
         var score = result.Score;
         Assert.True(score.Correct("background") >= 5, $"background colour right in {score.Correct("background")}/6 (want ≥ 5)\n{report}");
-        Assert.True(score.Correct("colour") >= 4, $"shape colour right in {score.Correct("colour")}/6 (want ≥ 4)\n{report}");
+        Assert.True(score.Correct("colour") >= 5, $"shape colour right in {score.Correct("colour")}/6 (want ≥ 5)\n{report}");
+        Assert.True(score.Correct("shape") >= 4, $"shape right in {score.Correct("shape")}/6 (want ≥ 4)\n{report}");
+        Assert.True(score.Correct("position") >= 3, $"position right in {score.Correct("position")}/{score.Total("position")} (want ≥ 3)\n{report}");
     }
 
     private static EvaluationPrompt Prompt(string prompt, string shape, string colour, string background, string? position = null, string? size = null)

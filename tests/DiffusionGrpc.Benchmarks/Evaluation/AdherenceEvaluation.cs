@@ -120,6 +120,9 @@ internal sealed class AdherenceScore
     /// <summary>Per attribute, how many images the prompts constrained.</summary>
     public IReadOnlyList<int> Totals { get; }
 
+    /// <summary>Images whose prompts named <paramref name="attribute"/>.</summary>
+    public int Total(string attribute) => Totals[IndexOf(attribute)];
+
     /// <summary>Images whose <paramref name="attribute"/> matched the prompt.</summary>
     public int Correct(string attribute) => _correct[IndexOf(attribute)];
 
