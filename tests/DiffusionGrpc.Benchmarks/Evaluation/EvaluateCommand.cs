@@ -187,7 +187,7 @@ internal static class EvaluateCommand
         Console.WriteLine(FormatTable(results, attributes));
         if (options.Extra.TryGetValue("--markdown", out var markdownPath))
         {
-            string command = "dotnet run --project tests/DiffusionGrpc.Benchmarks -c Release -- evaluate " + string.Join(' ', args.Select(Quote));
+            string command = "dotnet run --project tests/DiffusionGrpc.Benchmarks -c Release -- evaluate " + string.Join(' ', args.Where((a, i) => a != "--markdown" && (i == 0 || args[i - 1] != "--markdown")).Select(Quote));
             string sizes = string.Join(", ", results.Select(r => $"{r.Resolved.Width}×{r.Resolved.Height}").Distinct());
             var markdown = new StringBuilder(FormatMarkdown(results, attributes))
                 .AppendLine()
