@@ -108,11 +108,12 @@ def export(out_dir, name, text, unet, ae, scale, tok_dir, scheduler, defaults, p
     dim = text.token.embedding_dim
     _export(UnetForExport(unet), (torch.randn(2, 4, 8, 8), torch.tensor([500.0]), torch.randn(2, 77, dim)),
             os.path.join(out_dir, "unet", "model.onnx"), ["sample", "timestep", "encoder_hidden_states"], ["out_sample"],
-            {"sample": {0: "batch"}, "encoder_hidden_states": {0: "batch"}, "out_sample": {0: "batch"}})
+            {"sample": {0: "batch", 2: "height", 3: "width"}, "encoder_hidden_states": {0: "batch"},
+             "out_sample": {0: "batch", 2: "height", 3: "width"}})
     _export(ae.decoder, (torch.randn(1, 4, 8, 8),), os.path.join(out_dir, "vae_decoder", "model.onnx"), ["latent_sample"], ["sample"],
-            {"latent_sample": {0: "batch"}, "sample": {0: "batch"}})
+            {"latent_sample": {0: "batch", 2: "height", 3: "width"}, "sample": {0: "batch", 2: "height", 3: "width"}})
     _export(ae.encoder, (torch.randn(1, 3, 64, 64),), os.path.join(out_dir, "vae_encoder", "model.onnx"), ["sample"], ["latent_sample"],
-            {"sample": {0: "batch"}, "latent_sample": {0: "batch"}})
+            {"sample": {0: "batch", 2: "height", 3: "width"}, "latent_sample": {0: "batch", 2: "height", 3: "width"}})
     _save_json(os.path.join(out_dir, "model_index.json"), {"_class_name": "OnnxStableDiffusionPipeline", "_diffusers_version": "0.30.0",
                                                            "scheduler": ["diffusers", scheduler["_class_name"]]})
     _save_json(os.path.join(out_dir, "scheduler", "scheduler_config.json"), {**scheduler, **SCHEDULER_BASE, "prediction_type": prediction_type})

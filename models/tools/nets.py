@@ -199,7 +199,9 @@ class UNet(nn.Module):
         h1 = self.attn_d1(self.down1(self.downsample(h0), emb), context)
         m = self.mid2(self.attn_mid(self.mid1(h1, emb), context), emb)
         u1 = self.attn_u1(self.up1(torch.cat([m, h1], 1), emb), context)
-        u0 = self.attn_u0(self.up0(torch.cat([self.upsample(u1), h0], 1), emb), context)
+        # Upsampled to the skip's own size, so odd latent sizes (images of 8 * odd pixels) work too.
+        up = self.upsample[1](F.interpolate(u1, size=h0.shape[-2:], mode="nearest"))
+        u0 = self.attn_u0(self.up0(torch.cat([up, h0], 1), emb), context)
         return self.out(u0)
 
 
