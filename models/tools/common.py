@@ -52,6 +52,15 @@ class Checkpoint:
     def load(self):
         return torch.load(self.path, map_location="cpu") if os.path.exists(self.path) else None
 
+    def resume(self, model, opt):
+        """Loads the saved model and optimiser state, if any; returns the step to continue from."""
+        state = self.load()
+        if not state:
+            return 0
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        return state["step"]
+
     def save(self, state, force=False, every_seconds=120):
         if force or time.time() - self.last_save >= every_seconds:
             tmp = self.path + ".tmp"

@@ -37,12 +37,7 @@ def main():
     model = nets.Autoencoder().to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.0)
     ckpt = common.Checkpoint("autoencoder")
-    state = ckpt.load()
-    step = 0
-    if state:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        step = state["step"]
+    step = ckpt.resume(model, opt)
     rng = np.random.default_rng(1000 + step)
     started, first = time.time(), step
     while step < args.steps:

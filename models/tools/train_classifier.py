@@ -36,12 +36,7 @@ def main():
     model = nets.AttributeClassifier([len(v) for v in shapes_data.ATTRIBUTES.values()]).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     ckpt = common.Checkpoint("classifier")
-    state = ckpt.load()
-    step = 0
-    if state:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        step = state["step"]
+    step = ckpt.resume(model, opt)
     rng = np.random.default_rng(3000 + step)
     while step < args.steps:
         for g in opt.param_groups:
