@@ -43,7 +43,7 @@ def main():
             g["lr"] = 2e-3 * (0.1 if step > 0.75 * args.steps else 1.0)
         idx = rng.integers(0, len(images), BATCH)
         x = (common.to_tensor(images[idx]).to(device) + 1) / 2
-        # Robust to the generator's small imperfections: a little pixel noise and blur-free jitter.
+        # A little pixel noise, so that a generated image's small imperfections do not throw the classifier.
         x = (x + 0.03 * torch.randn_like(x)).clamp(0, 1)
         y = torch.from_numpy(attributes[idx]).to(device)
         loss = sum(F.cross_entropy(logits, y[:, k]) for k, logits in enumerate(model(x)))
