@@ -96,12 +96,19 @@ public sealed class DiffusersFullLoopTests
     [InlineData("\"set_alpha_to_one\": false, \"beta_start\": 0.01", 149.0784, 0.1941)]
     public void Ddim(string? extra, double sum, double mean)
     {
-        // The extra keys override the base config's (JSON's last duplicate wins is not relied on: beta_start is replaced).
-        string config = extra is not null && extra.Contains("beta_start", StringComparison.Ordinal) ? DdimConfig.Replace("\"beta_start\": 0.0001, ", "", StringComparison.Ordinal) : DdimConfig;
-        var r = FullLoop(SchedulerType.Ddim, config, 10, extra);
+        var r = FullLoop(SchedulerType.Ddim, WithoutOverriddenBetaStart(DdimConfig, extra), 10, extra);
         AssertClose(sum, r.Sum, 1e-2, "sum");
         AssertClose(mean, r.Mean, 1e-3, "mean");
     }
+
+    /// <summary>
+    /// The base config without its beta_start when the extra keys set one, so the override does not rely on
+    /// JSON's last-duplicate-wins.
+    /// </summary>
+    private static string WithoutOverriddenBetaStart(string config, string? extra) =>
+        extra is not null && extra.Contains("beta_start", StringComparison.Ordinal)
+            ? config.Replace("\"beta_start\": 0.0001, ", "", StringComparison.Ordinal)
+            : config;
 
     private const string PndmConfig = """{"num_train_timesteps": 1000, "beta_start": 0.0001, "beta_end": 0.02, "beta_schedule": "linear"}""";
 
@@ -112,8 +119,7 @@ public sealed class DiffusersFullLoopTests
     [InlineData("\"set_alpha_to_one\": false, \"beta_start\": 0.01", 186.9482, 0.2434)]
     public void PndmWithPrkSteps(string? extra, double sum, double mean)
     {
-        string config = extra is not null && extra.Contains("beta_start", StringComparison.Ordinal) ? PndmConfig.Replace("\"beta_start\": 0.0001, ", "", StringComparison.Ordinal) : PndmConfig;
-        var r = FullLoop(SchedulerType.Pndm, config, 10, extra);
+        var r = FullLoop(SchedulerType.Pndm, WithoutOverriddenBetaStart(PndmConfig, extra), 10, extra);
         AssertClose(sum, r.Sum, 1e-2, "sum");
         AssertClose(mean, r.Mean, 1e-3, "mean");
     }
